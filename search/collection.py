@@ -3,11 +3,18 @@
 Layout under the data folder:
     saysee.sqlite3                          item metadata of every collection
     collections/<name>/<kind>.<space>.faiss one index per item kind and embedding space
+    collections/<name>/spaces.json          which encoder made each space's vectors
+
+An index whose vectors came from another encoder (another sentence model,
+other seed weights) is dropped and rebuilt from the items' files, because
+vectors of two encoders are not comparable.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -17,7 +24,7 @@ from tqdm import tqdm
 from search.errors import UnknownCollectionError
 from search.index import VectorIndex
 from search.models import ModelSet
-from search.spaces import encode_items, space_dim
+from search.spaces import encode_items, space_dim, space_signature
 from search.store import Item, MetadataStore
 
 logger = logging.getLogger(__name__)
@@ -64,8 +71,33 @@ class Collection:
         index.add(item_ids, vectors)
         index.save()
 
+    def _check_signatures(self, needed: list[tuple[str, str]]) -> None:
+        path = self.folder / "spaces.json"
+        recorded = json.loads(path.read_text()) if path.is_file() else {}
+        changed = False
+        for kind, space in needed:
+            key = f"{kind}.{space}"
+            signature = space_signature(self.models, space)
+            if recorded.get(key) == signature:
+                continue
+            index_path = self.folder / f"{key}.faiss"
+            # An index with no record was written moments ago by ingest, with the models loaded now.
+            if key in recorded and index_path.exists():
+                logger.warning("the %s index of %s was made by %s, not %s: rebuilding it",
+                               key, self.name, recorded[key], signature)
+                index_path.unlink()
+                self._indexes.pop((kind, space), None)
+            recorded[key] = signature
+            changed = True
+        if changed:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".json.partial")
+            partial.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+            os.replace(partial, path)
+
     def ensure_vectors(self, needed: list[tuple[str, str]], progress: bool = True) -> list[tuple[str, str]]:
         """Encode every item that lacks a vector in a needed (kind, space); return the failures."""
+        self._check_signatures(needed)
         failures: list[tuple[str, str]] = []
         for kind, space in needed:
             index = self.index(kind, space)

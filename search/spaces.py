@@ -58,6 +58,17 @@ def space_dim(models: ModelSet, space: str) -> int:
     raise ValueError(f"unknown embedding space {space!r}")
 
 
+def space_signature(models: ModelSet, space: str) -> str:
+    """Name the encoder (and the recipe) behind a space's vectors; a change invalidates an index."""
+    if space == "text":
+        return f"{models.text.version}; label weight {LABEL_WEIGHT}"
+    if space == "visual":
+        return models.vision.version
+    if space == "seed":
+        return models.seed.version
+    raise ValueError(f"unknown embedding space {space!r}")
+
+
 def labels_vector(models: ModelSet, labels: list[tuple[str, float]]) -> np.ndarray | None:
     """Probability-weighted mean of the class names' text embeddings, normalised."""
     if not labels:

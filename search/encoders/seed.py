@@ -22,6 +22,7 @@ from search.seed_weights import (
     EMBEDDING_DIM,
     IMAGE_WEIGHTS_FILE,
     SeedTower,
+    git_blob_id,
     load_tower,
 )
 
@@ -38,6 +39,8 @@ _LOGMEL_SHAPE = (1, N_MELS, N_FRAMES)
 class SeedEncoders:
     """The audio and image towers of the seed model, in eval mode on the CPU."""
 
+    version = "seed-resnet18"
+
     def __init__(self, audio_tower: SeedTower, image_tower: SeedTower, threads: int | None = None) -> None:
         self.audio_tower = audio_tower.eval()
         self.image_tower = image_tower.eval()
@@ -52,7 +55,12 @@ class SeedEncoders:
         audio_tower = load_tower(folder / AUDIO_WEIGHTS_FILE, repeat_channel=True, verify=verify)
         image_tower = load_tower(folder / IMAGE_WEIGHTS_FILE, repeat_channel=False, verify=verify)
         logger.info("Loaded seed encoders (weights verified: %s)", verify)
-        return cls(audio_tower, image_tower, threads=threads)
+        encoders = cls(audio_tower, image_tower, threads=threads)
+        # The blob ids name the exact weights, so indexes built with other (fine-tuned) weights are detected.
+        audio_id = git_blob_id(folder / AUDIO_WEIGHTS_FILE)[:12]
+        image_id = git_blob_id(folder / IMAGE_WEIGHTS_FILE)[:12]
+        encoders.version = f"seed-resnet18:audio {audio_id}, image {image_id}"
+        return encoders
 
     def embed_logmels(self, batch: np.ndarray) -> np.ndarray:
         """Embed `(N, 1, 128, 701)` log-mels as `(N, 256)` float32 unit vectors."""

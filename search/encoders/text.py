@@ -39,7 +39,8 @@ class TextEncoder:
         self.model_dir = model_dir
         self.version = f"sentence-transformers:{model_dir.parent.name if model_dir.name == 'model' else model_dir.name}"
         self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dimension())
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         if not texts:

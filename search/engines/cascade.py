@@ -16,6 +16,7 @@ from search.audio import DecodedAudio
 from search.collection import Collection
 from search.engines.base import Engine, Ranking, StageTimer
 from search.errors import NoSpeechError
+from search.engines.rescoring import CaptionTable, rescore
 from search.spaces import labels_vector
 
 # Minimum cosine for a hit to count as a match, per space. Chosen on the demo
@@ -28,8 +29,12 @@ MIN_PICTURE_TO_SPEECH_SCORE = 0.35
 # against the text match (picture classes against the transcript).
 VISUAL_WEIGHT = 0.6
 
-# How many neighbours each path contributes before the paths are fused.
-CANDIDATES = 50
+# How many neighbours each path contributes before the paths are fused or re-scored.
+CANDIDATES = 30
+TRIGRAM_CANDIDATES = 30
+
+# Minimum fused score (mean token log-probability + 2 × cosine) of a voice query's match.
+MIN_RESCORED_SCORE = -4.0
 
 
 class CascadeEngine(Engine):
@@ -37,6 +42,7 @@ class CascadeEngine(Engine):
 
     def __init__(self, models) -> None:
         self.models = models
+        self._tables: dict[tuple, CaptionTable] = {}
 
     def needed(self) -> list[tuple[str, str]]:
         return [("image", "text"), ("image", "visual"), ("speech", "text")]
@@ -47,13 +53,36 @@ class CascadeEngine(Engine):
     def rank_audio(self, collection: Collection, audio: DecodedAudio, kind: str, top_k: int,
                    timer: StageTimer) -> Ranking:
         with timer.stage("transcribe"):
-            transcript = self.models.recognizer.transcribe(audio.samples)
-        if not transcript.is_speech:
+            heard = self.models.recognizer.listen(audio.samples)
+        if not heard.is_speech:
             raise NoSpeechError("No speech was heard in the recording. Try again and say what you are looking for.")
 
-        ranking = self.rank_text(collection, transcript.text, kind, top_k, timer)
-        ranking.heard = transcript.text
-        return ranking
+        with timer.stage("embed"):
+            queries = self.models.text.embed(heard.hypotheses)
+        index = collection.index(kind, "text")
+        with timer.stage("search"):
+            candidates = {item_id for query in queries for item_id, _ in index.search(query, CANDIDATES)}
+
+        def cosines(item_ids: list[int]) -> np.ndarray:
+            vectors = np.stack([index.vector(item_id) for item_id in item_ids])
+            return (vectors @ queries.T).max(axis=1)
+
+        with timer.stage("rescore"):
+            table = self._caption_table(collection, kind)
+            scored = rescore(self.models.recognizer, heard, table, candidates, cosines, TRIGRAM_CANDIDATES)
+        return Ranking(scored=scored[:top_k], min_score=MIN_RESCORED_SCORE, heard=heard.text)
+
+    def _caption_table(self, collection: Collection, kind: str) -> CaptionTable:
+        """Texts that voice queries are scored against: captions, else transcripts or top classes."""
+        items = collection.store.items(collection.name, kind)
+        key = (collection.name, kind, len(items), items[-1].item_id if items else 0)
+        if key not in self._tables:
+            texts = []
+            for item in items:
+                fallback = item.transcript if kind == "speech" else (item.labels[0][0] if item.labels else "")
+                texts.append(item.caption or fallback or "")
+            self._tables = {key: CaptionTable([item.item_id for item in items], texts)}
+        return self._tables[key]
 
     def rank_text(self, collection: Collection, text: str, kind: str, top_k: int,
                   timer: StageTimer) -> Ranking:

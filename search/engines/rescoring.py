@@ -1,0 +1,119 @@
+"""Re-scoring of candidate captions by the speech recogniser itself.
+
+Whisper often mishears short isolated words ("A crow." → "Pro."), and a
+wrong transcript embeds far from the right caption. The decoder's own
+probability of a caption given the recording is much more forgiving: the
+audio of "a crow" gives "A crow" a far higher probability than "A frog",
+whatever the best transcript was. Scoring every caption costs seconds, so
+candidates come first from two cheap signals: sentence-embedding similarity
+to the n-best transcripts, and character-trigram overlap with them (which
+catches near-homophones that embed far apart).
+
+Requests such as "show me an elephant" are scored with the request words
+the recogniser heard placed before the caption ("Show me" + "an elephant"),
+because the decoder scores a text from the start of the recording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import numpy as np
+
+from search.encoders.speech_to_text import Heard, SpeechRecognizer
+
+# Words that open a spoken request rather than name what is wanted.
+REQUEST_WORDS = frozenset(
+    "a an the some any show me find search for look looking i i'm im am want to see get give display "
+    "can could you do does have has got is are there where please picture pictures photo photos image "
+    "images of let's lets need with and um uh so okay ok hey now just bring up what about would like".split()
+)
+ARTICLES = frozenset({"a", "an", "the", "some"})
+
+# Weight of the embedding cosine against the mean token log-probability in the fused score.
+EMBEDDING_WEIGHT = 2.0
+
+
+def _word(token: str) -> str:
+    return re.sub(r"[^a-z']", "", token.lower())
+
+
+def request_prefix(hypothesis: str) -> str:
+    """The leading request words of a transcript, without a final article ("Show me a dog" → "Show me")."""
+    words = hypothesis.split()
+    prefix = []
+    for word in words:
+        if _word(word) not in REQUEST_WORDS:
+            break
+        prefix.append(word)
+    if len(prefix) == len(words):
+        return ""
+    while prefix and _word(prefix[-1]) in ARTICLES:
+        prefix.pop()
+    return " ".join(prefix)
+
+
+def spoken_form(text: str) -> str:
+    """A caption as someone would say it: no closing punctuation or typographic quotes."""
+    text = re.sub(r"[“”\"«»]", "", text).strip()
+    return re.sub(r"[.!?…]+$", "", text).strip()
+
+
+def _trigrams(text: str) -> set[str]:
+    words = [w for w in re.sub(r"[^a-z ]", " ", text.lower()).split() if w not in ARTICLES]
+    padded = f" {' '.join(words)} "
+    return {padded[i:i + 3] for i in range(len(padded) - 2)}
+
+
+class CaptionTable:
+    """The texts that candidate items are scored with, and their trigrams, for one collection and kind."""
+
+    def __init__(self, item_ids: list[int], texts: list[str]) -> None:
+        self.item_ids = item_ids
+        self.texts = [spoken_form(text) for text in texts]
+        self._trigrams = [_trigrams(text) for text in self.texts]
+        self.row = {item_id: row for row, item_id in enumerate(item_ids)}
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+    def trigram_similarity(self, hypotheses: list[str]) -> np.ndarray:
+        best = np.zeros(len(self), dtype=np.float32)
+        for hypothesis in hypotheses:
+            grams = _trigrams(hypothesis)
+            if not grams:
+                continue
+            overlap = np.array([len(grams & other) / len(grams | other) if other else 0.0
+                                for other in self._trigrams], dtype=np.float32)
+            best = np.maximum(best, overlap)
+        return best
+
+
+def rescore(recognizer: SpeechRecognizer, heard: Heard, table: CaptionTable, candidates: set[int],
+            cosines: Callable[[list[int]], np.ndarray], trigram_candidates: int) -> list[tuple[int, float]]:
+    """Fuse decoder log-probabilities with embedding cosines for the candidate items, best first.
+
+    `candidates` are the item ids found by embedding similarity; the `trigram_candidates`
+    items with the most trigram overlap join them. `cosines(ids)` returns each item's best
+    embedding cosine with the transcripts.
+    """
+    overlap = table.trigram_similarity(heard.hypotheses)
+    rows = {table.row[item_id] for item_id in candidates if item_id in table.row}
+    rows |= set(np.argsort(-overlap)[:trigram_candidates].tolist())
+    rows = sorted(rows)
+    if not rows:
+        return []
+
+    prefix = request_prefix(heard.text)
+    texts = sorted({table.texts[row] for row in rows})
+    spoken = [f"{prefix} {text[:1].lower()}{text[1:]}" for text in texts] if prefix else texts
+    logprob = dict(zip(texts, recognizer.score_texts(heard, spoken)))
+
+    item_ids = [table.item_ids[row] for row in rows]
+    similarity = cosines(item_ids)
+    fused = [
+        (item_id, float(logprob[table.texts[row]] + EMBEDDING_WEIGHT * cosine))
+        for item_id, row, cosine in zip(item_ids, rows, similarity)
+    ]
+    return sorted(fused, key=lambda pair: pair[1], reverse=True)
