@@ -203,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"saysee: file not found: {error.filename}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except OSError as error:
+        where = f": {error.filename}" if error.filename else ""
+        print(f"saysee: {error.strerror or error}{where}", file=sys.stderr)
+        return EXIT_INPUT_ERROR
 
 
 if __name__ == "__main__":

@@ -16,15 +16,16 @@ import json
 import logging
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from search.errors import UnknownCollectionError
 from search.index import VectorIndex
 from search.models import ModelSet
-from search.spaces import encode_items, space_dim, space_signature
+from search.errors import SearchError, UnknownCollectionError
+from search.spaces import encode_items, space_dim, space_signature, transcribe_file
 from search.store import Item, MetadataStore
 
 logger = logging.getLogger(__name__)
@@ -109,8 +110,25 @@ class Collection:
             failures.extend(self._encode_missing(kind, space, missing, progress))
         return failures
 
+    def _transcribe_missing(self, items: list[Item]) -> tuple[list[Item], list[tuple[str, str]]]:
+        """Transcribe spoken captions that were ingested without a transcript (by the seed engine)."""
+        transcripts, failures = {}, []
+        for item in items:
+            if item.kind != "speech" or item.transcript is not None:
+                continue
+            try:
+                transcripts[item.item_id] = transcribe_file(self.models, item.path)
+            except SearchError as error:
+                failures.append((item.path, str(error)))
+        if transcripts:
+            self.store.set_transcripts(transcripts)
+            items = [replace(item, transcript=transcripts.get(item.item_id, item.transcript)) for item in items]
+        return items, failures
+
     def _encode_missing(self, kind: str, space: str, items: list[Item], progress: bool) -> list[tuple[str, str]]:
         failures = []
+        if space == "text":
+            items, failures = self._transcribe_missing(items)
         bar = tqdm(total=len(items), desc=f"{kind} → {space}", unit="item", disable=not progress)
         for start in range(0, len(items), ENCODE_CHUNK):
             chunk = items[start:start + ENCODE_CHUNK]

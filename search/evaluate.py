@@ -39,15 +39,20 @@ class EvalQuery:
 def read_query_set(path: Path) -> list[EvalQuery]:
     if not path.is_file():
         raise QuerySetError(f"The query file {path} does not exist.")
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         if not {"query", "relevant"} <= set(reader.fieldnames or []):
             raise QuerySetError(f"The query file {path} needs the columns query,relevant.")
-        queries = [
-            EvalQuery(query=row["query"].strip(), relevant=[r.strip() for r in row["relevant"].split(";") if r.strip()])
-            for row in reader
-            if (row.get("query") or "").strip()
-        ]
+        queries = []
+        for line, row in enumerate(reader, start=2):
+            if row.get("relevant") is None:
+                raise QuerySetError(f"{path}, line {line}: the row has no 'relevant' column; "
+                                    "add a comma, then the relevant stems (or nothing).")
+            query = (row.get("query") or "").strip()
+            relevant = [target.strip() for target in (row.get("relevant") or "").split(";") if target.strip()]
+            # A query with no relevant item is kept: it counts as a miss at every k.
+            if query:
+                queries.append(EvalQuery(query=query, relevant=relevant))
     if not queries:
         raise QuerySetError(f"The query file {path} has no queries.")
     base = path.parent

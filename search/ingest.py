@@ -20,7 +20,7 @@ from tqdm import tqdm
 from search.collection import Collection
 from search.errors import SearchError
 from search.layouts import Source
-from search.spaces import IMAGE_BATCH, load_images
+from search.spaces import IMAGE_BATCH, load_images, transcribe_file
 from search.store import NewItem
 
 logger = logging.getLogger(__name__)
@@ -135,20 +135,24 @@ def _ingest_images(collection, images, report, progress, batch_size, needs_visua
 
 
 def _ingest_speech(collection, speech, report, progress, transcribe: bool) -> None:
-    from search.audio import decode_audio, is_silent
+    from search.audio import decode_audio
 
     models = collection.models
     pending: list[NewItem] = []
     for source, digest in tqdm(speech, desc="spoken captions", unit="item", disable=not progress or not speech):
+        transcript = None
         try:
-            audio = decode_audio(source.path, 16000, models.settings.max_audio_seconds)
+            if transcribe:
+                transcript = transcribe_file(models, str(source.path))
+            else:
+                decode_audio(source.path, 16000, models.settings.max_audio_seconds)
         except SearchError as error:
             report.skipped.append((str(source.path), str(error)))
             continue
+        if transcript == "" and not source.caption:
+            report.skipped.append((str(source.path), "no speech was heard in it and it has no caption"))
+            continue
 
-        transcript = None
-        if transcribe and not is_silent(audio.samples, audio.sample_rate):
-            transcript = models.recognizer.transcribe(audio.samples).text or None
         pending.append(NewItem(kind="speech", path=str(source.path), caption=source.caption,
                                transcript=transcript, labels=[], pair_key=source.pair_key, content_hash=digest))
         if len(pending) >= 32:

@@ -106,7 +106,7 @@ def flickr_audio_sources(source: Path, meta: Path, split: str | None) -> SourceL
     if not meta.is_file():
         raise LayoutError(f"The metadata file {meta} does not exist.")
 
-    with open(meta, newline="", encoding="utf-8") as handle:
+    with open(meta, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or [])
         if not _FLICKR_COLUMNS <= columns:
@@ -114,11 +114,16 @@ def flickr_audio_sources(source: Path, meta: Path, split: str | None) -> SourceL
                 f"{meta} lacks the columns {', '.join(sorted(_FLICKR_COLUMNS - columns))}; "
                 "expected audio_file,image_file,caption_number,id_,split."
             )
-        rows = [row for row in reader if split is None or row["split"] == split]
+        rows, incomplete = [], []
+        for line, row in enumerate(reader, start=2):
+            if any(not (row.get(column) or "").strip() for column in _FLICKR_COLUMNS):
+                incomplete.append((f"{meta}:{line}", "the metadata row has empty or missing fields"))
+            elif split is None or row["split"] == split:
+                rows.append(row)
     if not rows:
         raise LayoutError(f"{meta} has no rows for the split {split!r}.")
 
-    sources, missing, seen_images = [], [], set()
+    sources, missing, seen_images = [], list(incomplete), set()
     for row in sorted(rows, key=lambda r: (r["id_"], r["caption_number"])):
         folder = root / row["id_"]
         if row["image_file"] not in seen_images:
@@ -139,7 +144,7 @@ def flickr_audio_sources(source: Path, meta: Path, split: str | None) -> SourceL
 def manifest_sources(manifest: Path) -> SourceList:
     if not manifest.is_file():
         raise LayoutError(f"The manifest {manifest} does not exist.")
-    with open(manifest, newline="", encoding="utf-8") as handle:
+    with open(manifest, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or [])
         if not {"path", "kind"} <= columns:

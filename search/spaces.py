@@ -69,6 +69,16 @@ def space_signature(models: ModelSet, space: str) -> str:
     raise ValueError(f"unknown embedding space {space!r}")
 
 
+def transcribe_file(models: ModelSet, path: str) -> str:
+    """Transcribe a spoken caption; "" when it holds no speech. Raises SearchError when it cannot be decoded."""
+    from search.audio import decode_audio, is_silent
+
+    audio = decode_audio(path, 16000, models.settings.max_audio_seconds)
+    if is_silent(audio.samples, audio.sample_rate):
+        return ""
+    return models.recognizer.transcribe(audio.samples).text
+
+
 def labels_vector(models: ModelSet, labels: list[tuple[str, float]]) -> np.ndarray | None:
     """Probability-weighted mean of the class names' text embeddings, normalised."""
     if not labels:

@@ -122,6 +122,17 @@ class MetadataStore:
             raise
         return ids
 
+    def set_transcripts(self, transcripts: dict[int, str]) -> None:
+        """Store transcripts of spoken captions; "" records that no speech was heard."""
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany("UPDATE items SET transcript = ? WHERE item_id = ?",
+                                 [(text, item_id) for item_id, text in transcripts.items()])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def get(self, item_ids: list[int]) -> dict[int, Item]:
         if not item_ids:
             return {}

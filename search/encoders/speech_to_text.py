@@ -135,7 +135,7 @@ class SpeechRecognizer:
             self._whisper.hf_tokenizer, self._model.is_multilingual, task="transcribe", language="en"
         )
 
-    def listen(self, samples: np.ndarray, hypotheses: int = 3) -> Heard:
+    def listen(self, samples: np.ndarray, hypotheses: int = 3, beam_size: int = 5) -> Heard:
         """Transcribe the first 30 s of 16 kHz mono samples, keeping the `hypotheses` best transcripts.
 
         NOTE: audio after the first 30 s window is not transcribed; queries are cut to
@@ -152,7 +152,7 @@ class SpeechRecognizer:
         result = self._model.generate(
             encoded,
             [self._tokenizer.sot_sequence + [self._tokenizer.no_timestamps]],
-            beam_size=max(5, hypotheses),
+            beam_size=max(beam_size, hypotheses),
             num_hypotheses=hypotheses,
             return_scores=True,
             return_no_speech_prob=True,
@@ -174,9 +174,9 @@ class SpeechRecognizer:
             num_frames=min(num_frames, 2 * keep),
         )
 
-    def transcribe(self, samples: np.ndarray) -> Transcript:
+    def transcribe(self, samples: np.ndarray, beam_size: int = 5) -> Transcript:
         """Transcribe 16 kHz mono samples; an empty text means no speech was recognised."""
-        heard = self.listen(samples, hypotheses=1)
+        heard = self.listen(samples, hypotheses=1, beam_size=beam_size)
         return Transcript(
             text=heard.text if heard.is_speech else "",
             no_speech_prob=heard.no_speech_prob,
