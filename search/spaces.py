@@ -136,9 +136,8 @@ def load_images(paths: list[str], max_pixels: int, workers: int = 2):
         yield from pool.map(load, paths)
 
 
-def seed_image_vectors(models: ModelSet, items: list[Item]) -> Encoded:
-    from search.image import seed_image_tensor
-
+def _image_vectors(models: ModelSet, items: list[Item], prepare, encode) -> Encoded:
+    """Decode pictures in parallel, `prepare` each into a tensor, and `encode` them in batches."""
     result = Encoded()
     for start in range(0, len(items), IMAGE_BATCH):
         chunk = items[start:start + IMAGE_BATCH]
@@ -147,13 +146,18 @@ def seed_image_vectors(models: ModelSet, items: list[Item]) -> Encoded:
             if isinstance(image, SearchError):
                 result.failures.append((path, str(image)))
                 continue
-            tensors.append(seed_image_tensor(image))
+            tensors.append(prepare(image))
             ids.append(item.item_id)
         if tensors:
-            vectors = models.seed.embed_images(torch.stack(tensors))
             result.item_ids.extend(ids)
-            result.vectors.extend(vectors)
+            result.vectors.extend(encode(torch.stack(tensors)))
     return result
+
+
+def seed_image_vectors(models: ModelSet, items: list[Item]) -> Encoded:
+    from search.image import seed_image_tensor
+
+    return _image_vectors(models, items, seed_image_tensor, models.seed.embed_images)
 
 
 def seed_speech_vectors(models: ModelSet, items: list[Item]) -> Encoded:
@@ -174,21 +178,7 @@ def seed_speech_vectors(models: ModelSet, items: list[Item]) -> Encoded:
 
 def visual_vectors(models: ModelSet, items: list[Item]) -> Encoded:
     """Pooled EfficientNet-Lite0 features; used when an index lost vectors its metadata still lists."""
-    result = Encoded()
-    for start in range(0, len(items), IMAGE_BATCH):
-        chunk = items[start:start + IMAGE_BATCH]
-        tensors, ids = [], []
-        for item, (path, image) in zip(chunk, load_images([i.path for i in chunk], models.settings.max_image_pixels)):
-            if isinstance(image, SearchError):
-                result.failures.append((path, str(image)))
-                continue
-            tensors.append(models.vision.preprocess(image))
-            ids.append(item.item_id)
-        if tensors:
-            features, _labels = models.vision.encode(torch.stack(tensors))
-            result.item_ids.extend(ids)
-            result.vectors.extend(features)
-    return result
+    return _image_vectors(models, items, models.vision.preprocess, lambda batch: models.vision.encode(batch)[0])
 
 
 def encode_items(models: ModelSet, space: str, kind: str, items: list[Item]) -> Encoded:
