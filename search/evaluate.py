@@ -104,6 +104,8 @@ def evaluate(service, queries: list[EvalQuery], kind: str, depth: int = DEPTH, p
         rank = next((hit.rank for hit in result.results if is_relevant(hit.path, query.relevant)), None)
         entry.update(rank=rank, heard=result.heard, error=None,
                      top=[Path(hit.path).stem for hit in result.results[:5]],
+                     top_score=result.results[0].score if result.results else None,
+                     confident=bool(result.confident_results()),
                      ms=round(sum(result.timings_ms.values()), 1))
         per_query.append(entry)
 

@@ -31,7 +31,8 @@ def test_request_prefix(transcript: str, expected: str) -> None:
     [
         ("A dog.", "A dog"),
         ("A “Fuji” apple.", "A Fuji apple"),
-        ("Fire! Fire! Fire!", "Fire! Fire! Fire"),
+        ("Fire! Fire! Fire!", "Fire"),
+        ("A “Stop” sign. Stop here, then go when it’s your turn.", "A Stop sign"),
         ("  A fire truck  ", "A fire truck"),
     ],
 )

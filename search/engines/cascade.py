@@ -30,8 +30,9 @@ MIN_PICTURE_TO_SPEECH_SCORE = 0.35
 VISUAL_WEIGHT = 0.6
 
 # How many neighbours each path contributes before the paths are fused or re-scored.
-CANDIDATES = 30
-TRIGRAM_CANDIDATES = 30
+CANDIDATES = 20
+TRIGRAM_CANDIDATES = 20
+OPENING_CANDIDATES = 30
 
 # Minimum fused score (mean token log-probability + 2 × cosine) of a voice query's match.
 MIN_RESCORED_SCORE = -4.0
@@ -69,7 +70,8 @@ class CascadeEngine(Engine):
 
         with timer.stage("rescore"):
             table = self._caption_table(collection, kind)
-            scored = rescore(self.models.recognizer, heard, table, candidates, cosines, TRIGRAM_CANDIDATES)
+            scored = rescore(self.models.recognizer, heard, table, candidates, cosines, TRIGRAM_CANDIDATES,
+                             OPENING_CANDIDATES)
         return Ranking(scored=scored[:top_k], min_score=MIN_RESCORED_SCORE, heard=heard.text)
 
     def _caption_table(self, collection: Collection, kind: str) -> CaptionTable:

@@ -31,8 +31,16 @@ REQUEST_WORDS = frozenset(
 )
 ARTICLES = frozenset({"a", "an", "the", "some"})
 
-# Weight of the embedding cosine against the mean token log-probability in the fused score.
-EMBEDDING_WEIGHT = 2.0
+# Weight of the embedding cosine against the mean token log-probability in the fused
+# score. The transcript's embedding is trusted more when the recogniser was sure of it.
+MIN_EMBEDDING_WEIGHT = 2.0
+CONFIDENT_EMBEDDING_WEIGHT = 6.0
+
+
+def embedding_weight(heard: Heard) -> float:
+    """2 for a transcript the recogniser doubts, up to 8 for one it is certain of."""
+    confidence = float(np.exp(min(heard.avg_logprob, 0.0)))
+    return MIN_EMBEDDING_WEIGHT + CONFIDENT_EMBEDDING_WEIGHT * confidence
 
 
 def _word(token: str) -> str:
@@ -55,9 +63,14 @@ def request_prefix(hypothesis: str) -> str:
 
 
 def spoken_form(text: str) -> str:
-    """A caption as someone would say it: no closing punctuation or typographic quotes."""
+    """A caption as someone would ask for it: its first sentence, without quotes or closing punctuation.
+
+    People name the thing ("a stop sign"), not the caption's whole description, and the
+    mean log-probability of a long caption would be dragged down by words nobody said.
+    """
     text = re.sub(r"[“”\"«»]", "", text).strip()
-    return re.sub(r"[.!?…]+$", "", text).strip()
+    first = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)[0]
+    return re.sub(r"[.!?…]+$", "", first).strip()
 
 
 def _trigrams(text: str) -> set[str]:
@@ -78,6 +91,9 @@ class CaptionTable:
     def __len__(self) -> int:
         return len(self.item_ids)
 
+    def rows_of(self, texts: set[str]) -> set[int]:
+        return {row for row, text in enumerate(self.texts) if text in texts}
+
     def trigram_similarity(self, hypotheses: list[str]) -> np.ndarray:
         best = np.zeros(len(self), dtype=np.float32)
         for hypothesis in hypotheses:
@@ -90,30 +106,47 @@ class CaptionTable:
         return best
 
 
+def with_prefix(prefix: str, text: str) -> str:
+    return f"{prefix} {text[:1].lower()}{text[1:]}" if prefix else text
+
+
+def _likely_openings(recognizer: SpeechRecognizer, heard: Heard, table: CaptionTable, prefix: str,
+                     count: int) -> set[str]:
+    """The `count` distinct texts whose first two tokens the recording makes likeliest."""
+    texts = sorted(set(table.texts))
+    if not texts or count <= 0:
+        return set()
+    scores = recognizer.opening_scores(heard, recognizer.tokenize([with_prefix(prefix, text) for text in texts]))
+    return {texts[i] for i in np.argsort(-scores)[:count]}
+
+
 def rescore(recognizer: SpeechRecognizer, heard: Heard, table: CaptionTable, candidates: set[int],
-            cosines: Callable[[list[int]], np.ndarray], trigram_candidates: int) -> list[tuple[int, float]]:
+            cosines: Callable[[list[int]], np.ndarray], trigram_candidates: int,
+            opening_candidates: int) -> list[tuple[int, float]]:
     """Fuse decoder log-probabilities with embedding cosines for the candidate items, best first.
 
-    `candidates` are the item ids found by embedding similarity; the `trigram_candidates`
-    items with the most trigram overlap join them. `cosines(ids)` returns each item's best
-    embedding cosine with the transcripts.
+    Candidates are the item ids found by embedding similarity (`candidates`), the
+    `trigram_candidates` items with the most trigram overlap with the transcripts, and the
+    items of the `opening_candidates` texts whose opening the recording makes likeliest.
+    `cosines(ids)` returns each item's best embedding cosine with the transcripts.
     """
+    prefix = request_prefix(heard.text)
     overlap = table.trigram_similarity(heard.hypotheses)
     rows = {table.row[item_id] for item_id in candidates if item_id in table.row}
     rows |= set(np.argsort(-overlap)[:trigram_candidates].tolist())
+    rows |= table.rows_of(_likely_openings(recognizer, heard, table, prefix, opening_candidates))
     rows = sorted(rows)
     if not rows:
         return []
 
-    prefix = request_prefix(heard.text)
     texts = sorted({table.texts[row] for row in rows})
-    spoken = [f"{prefix} {text[:1].lower()}{text[1:]}" for text in texts] if prefix else texts
-    logprob = dict(zip(texts, recognizer.score_texts(heard, spoken)))
+    logprob = dict(zip(texts, recognizer.score_texts(heard, [with_prefix(prefix, text) for text in texts])))
 
     item_ids = [table.item_ids[row] for row in rows]
     similarity = cosines(item_ids)
+    weight = embedding_weight(heard)
     fused = [
-        (item_id, float(logprob[table.texts[row]] + EMBEDDING_WEIGHT * cosine))
+        (item_id, float(logprob[table.texts[row]] + weight * cosine))
         for item_id, row, cosine in zip(item_ids, rows, similarity)
     ]
     return sorted(fused, key=lambda pair: pair[1], reverse=True)
