@@ -33,6 +33,7 @@ _SEARCH_FIELD_VARIABLES = {
     "engine": "SAYSEE_ENGINE",
     "max_audio_seconds": "SAYSEE_MAX_AUDIO_SECONDS",
     "max_image_pixels": "SAYSEE_MAX_IMAGE_PIXELS",
+    "threads": "SAYSEE_THREADS",
 }
 
 

@@ -91,9 +91,8 @@ class Settings:
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {self.engine!r}")
         if not math.isfinite(self.max_audio_seconds) or self.max_audio_seconds <= 0:
-            raise ValueError(f"max_audio_seconds (SAYSEE_MAX_AUDIO_SECONDS) must be a positive number of seconds, "
-                             f"got {self.max_audio_seconds}")
+            raise ValueError(f"max_audio_seconds must be positive, got {self.max_audio_seconds}")
         if self.threads < 1:
-            raise ValueError(f"threads (SAYSEE_THREADS) must be at least 1, got {self.threads}")
+            raise ValueError(f"threads must be at least 1, got {self.threads}")
         if self.max_image_pixels <= 0:
             raise ValueError(f"max_image_pixels must be positive, got {self.max_image_pixels}")
