@@ -43,7 +43,7 @@ def _env_int(name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """Where data lives, which engine runs and which model files it loads."""
+    """Data folder, engine, collection and model files of the search engine."""
 
     data_dir: Path = Path("var")
     engine: str = "auto"

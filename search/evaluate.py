@@ -3,9 +3,9 @@
 A query set is a CSV with columns `query` (a file path, or text) and
 `relevant` (file stems or paths separated by `;`). An item is relevant when
 its source file's stem or full path matches one of them. recall@k is the
-fraction of queries with a relevant item in the top k; the rank of a query
-is the position of its first relevant item (missing ranks, beyond the
-search depth, count as depth + 1 in the mean).
+fraction of queries with a relevant item in the top k. The rank of a query
+is the position of its first relevant item; a query with none within the
+search depth counts as depth + 1 in the mean rank.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class IngestReport:
-    """What an ingest added, skipped and how fast it went."""
+    """Counts of added, duplicate and skipped items of one ingest, and its duration."""
 
     added: dict[str, int] = field(default_factory=lambda: {"image": 0, "speech": 0})
     duplicates: int = 0
@@ -108,15 +108,16 @@ def _ingest_images(collection, images, report, progress, batch_size, needs_visua
     bar = tqdm(total=len(images), desc="pictures", unit="item", disable=not progress or not images)
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        decoded = load_images([str(source.path) for source, _ in chunk], models.settings.max_image_pixels)
+        decoded = load_images([str(source.path) for source, _ in chunk], models.settings.max_image_pixels,
+                              models.vision.preprocess)
 
         kept, tensors = [], []
-        for (source, digest), (path, image) in zip(chunk, decoded):
-            if isinstance(image, SearchError):
-                report.skipped.append((path, str(image)))
+        for (source, digest), (path, tensor) in zip(chunk, decoded):
+            if isinstance(tensor, SearchError):
+                report.skipped.append((path, str(tensor)))
                 continue
             kept.append((source, digest))
-            tensors.append(models.vision.preprocess(image))
+            tensors.append(tensor)
 
         if kept:
             features, labels = models.vision.encode(torch.stack(tensors))

@@ -120,13 +120,17 @@ def _unit(vector: np.ndarray) -> np.ndarray:
     return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
 
 
-def load_images(paths: list[str], max_pixels: int, workers: int = 2):
-    """Decode pictures in parallel threads (Pillow releases the GIL); yield (path, image or error)."""
+def load_images(paths: list[str], max_pixels: int, prepare=None, workers: int = 2):
+    """Decode pictures in parallel threads (Pillow releases the GIL); yield (path, image or error).
+
+    `prepare`, when given, turns each picture into the encoder's input in the same thread.
+    """
     from search.image import load_image
 
     def load(path: str):
         try:
-            return path, load_image(path, max_pixels)
+            image = load_image(path, max_pixels)
+            return path, prepare(image) if prepare is not None else image
         except SearchError as error:
             return path, error
         except OSError as error:
@@ -142,11 +146,12 @@ def _image_vectors(models: ModelSet, items: list[Item], prepare, encode) -> Enco
     for start in range(0, len(items), IMAGE_BATCH):
         chunk = items[start:start + IMAGE_BATCH]
         tensors, ids = [], []
-        for item, (path, image) in zip(chunk, load_images([i.path for i in chunk], models.settings.max_image_pixels)):
-            if isinstance(image, SearchError):
-                result.failures.append((path, str(image)))
+        loaded = load_images([i.path for i in chunk], models.settings.max_image_pixels, prepare)
+        for item, (path, tensor) in zip(chunk, loaded):
+            if isinstance(tensor, SearchError):
+                result.failures.append((path, str(tensor)))
                 continue
-            tensors.append(prepare(image))
+            tensors.append(tensor)
             ids.append(item.item_id)
         if tensors:
             result.item_ids.extend(ids)

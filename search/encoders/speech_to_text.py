@@ -35,7 +35,7 @@ _LOW_LOGPROB = -1.0
 
 @dataclass(frozen=True)
 class Transcript:
-    """What the recogniser heard in one recording."""
+    """Transcript of one recording, with the recogniser's confidence in it."""
 
     text: str
     no_speech_prob: float

@@ -19,8 +19,8 @@ from search.errors import NoSpeechError
 from search.engines.rescoring import CaptionTable, rescore
 from search.spaces import labels_vector
 
-# Minimum cosine for a hit to count as a match, per space. Chosen on the demo
-# collection: unrelated captions score about 0.1–0.3 against a spoken query.
+# Minimum cosine for a hit to count as a match, per space.
+# NOTE: set by eye on a few demo queries, not calibrated on a labelled set.
 MIN_TEXT_SCORE = 0.35
 MIN_VISUAL_SCORE = 0.45
 MIN_PICTURE_TO_SPEECH_SCORE = 0.35
@@ -34,7 +34,10 @@ CANDIDATES = 20
 TRIGRAM_CANDIDATES = 20
 OPENING_CANDIDATES = 30
 
-# Minimum fused score (mean token log-probability + 2 × cosine) of a voice query's match.
+# Minimum fused score (mean token log-probability plus weighted cosine, see
+# `search.engines.rescoring`) of a voice query's match.
+# NOTE: set by eye on the demo fixtures (matches scored -3 to +1, the best unrelated
+# caption of a misheard query about -4.7); not yet calibrated on a labelled set.
 MIN_RESCORED_SCORE = -4.0
 
 

@@ -48,7 +48,7 @@ def _word(token: str) -> str:
 
 
 def request_prefix(hypothesis: str) -> str:
-    """The leading request words of a transcript, without a final article ("Show me a dog" → "Show me")."""
+    """Return the leading request words of a transcript, without a final article ("Show me a dog" → "Show me")."""
     words = hypothesis.split()
     prefix = []
     for word in words:
@@ -66,7 +66,7 @@ def spoken_form(text: str) -> str:
     """A caption as someone would ask for it: its first sentence, without quotes or closing punctuation.
 
     People name the thing ("a stop sign"), not the caption's whole description, and the
-    mean log-probability of a long caption would be dragged down by words nobody said.
+    mean log-probability of a long caption would be dragged down by words that were not said.
     """
     text = re.sub(r"[“”\"«»]", "", text).strip()
     first = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)[0]

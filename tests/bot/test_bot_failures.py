@@ -187,9 +187,12 @@ async def test_stats_refused_to_non_admin(fake_api: FakeBotAPI, stand_in: StandI
 
 
 async def test_stats_shown_to_admin(fake_api: FakeBotAPI, stand_in: StandInService, launch) -> None:
-    await launch(stand_in, admin_users=frozenset({CHAT_ID}))
+    application = await launch(stand_in, admin_users=frozenset({CHAT_ID}))
     fake_api.push_message(message(fake_api, private_chat(CHAT_ID), voice=voice_fields(fake_api)))
     await fake_api.wait_for_replies(CHAT_ID)
+    # The search is counted when its handler finishes, a moment after the reply is sent.
+    runner = application.bot_data["runner"]
+    await fake_api.wait_for(lambda: runner.searches_in_flight == 0, timeout=10)
     fake_api.push_message(command(fake_api, private_chat(CHAT_ID), "/stats"))
 
     text = (await fake_api.wait_for_replies(CHAT_ID, count=2))[1].params["text"]
