@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.engines.rescoring import CaptionTable, request_prefix, spoken_form
+from search.engines.rescoring import CaptionTable, place_in_transcript, request_prefix, spoken_form
 
 
 @pytest.mark.parametrize(
@@ -64,3 +64,19 @@ def test_trigram_similarity_of_empty_hypotheses_is_zero() -> None:
 
     assert table.trigram_similarity([]).tolist() == [0.0]
     assert table.trigram_similarity(["..."]).tolist() == [0.0]
+
+
+@pytest.mark.parametrize(
+    ("transcript", "caption", "expected"),
+    [
+        ("ground horse standing in a field.", "A horse", ("ground", "horse")),
+        ("Show me a red apple.", "A red apple", ("Show me a", "red apple")),
+        ("A big red fire truck.", "A fire truck", ("A big red", "fire truck")),
+        ("Chimp.", "A chimp", ("", "chimp")),
+        ("Two dogs.", "A dog", ("Two", "dog")),
+        ("Not running on the beach.", "A dog", (None, "A dog")),
+        ("Show me a picture.", "A picture of a cat", (None, "A picture of a cat")),
+    ],
+)
+def test_place_in_transcript(transcript: str, caption: str, expected: tuple) -> None:
+    assert place_in_transcript(transcript, caption) == expected

@@ -225,15 +225,19 @@ class SpeechRecognizer:
         )
         return [np.asarray(result.logits[0][0], dtype=np.float64) for result in results]
 
-    def score_texts(self, heard: Heard, texts: list[str]) -> np.ndarray:
+    def score_texts(self, heard: Heard, texts: list[str], contexts: list[str] | None = None) -> np.ndarray:
         """Mean log-probability of each text's tokens given the recording, by Whisper's decoder.
 
-        A text that the recording says scores near 0; others score far below.
+        A text that the recording says scores near 0; others score far below. With
+        `contexts`, each text is scored as the continuation of its context (the words
+        heard before it), and only the text's own tokens count in the mean.
         """
         import ctranslate2
 
         scores = np.full(len(texts), -np.inf, dtype=np.float32)
-        tokens = self.tokenize(texts)
+        contexts = contexts or [""] * len(texts)
+        context_tokens = [self.tokenize([context])[0] if context.strip() else [] for context in contexts]
+        tokens = [before + own for before, own in zip(context_tokens, self.tokenize(texts))]
         for start in range(0, len(texts), _SCORING_BATCH):
             batch = [t for t in tokens[start:start + _SCORING_BATCH]]
             usable = [i for i, t in enumerate(batch) if t]
@@ -247,7 +251,8 @@ class SpeechRecognizer:
             )
             for i, result in zip(usable, results):
                 probs = np.maximum(np.asarray(result.text_token_probs, dtype=np.float64), 1e-9)
-                scores[start + i] = float(np.log(probs).mean())
+                own = probs[len(context_tokens[start + i]):]
+                scores[start + i] = float(np.log(own if own.size else probs).mean())
         return scores
 
 

@@ -9,9 +9,11 @@ candidates come first from two cheap signals: sentence-embedding similarity
 to the n-best transcripts, and character-trigram overlap with them (which
 catches near-homophones that embed far apart).
 
-Requests such as "show me an elephant" are scored with the request words
-the recogniser heard placed before the caption ("Show me" + "an elephant"),
-because the decoder scores a text from the start of the recording.
+The decoder scores a text from the start of the recording, so each caption
+is placed where the recording says it: after the words heard before the
+caption's first word ("brown" + "horse" for "brown horse standing in a
+field"), or, when none of its words was heard, after the request words
+("Show me" + "a dog"). Only the caption's own tokens count in its score.
 """
 
 from __future__ import annotations
@@ -106,8 +108,35 @@ class CaptionTable:
         return best
 
 
-def with_prefix(prefix: str, text: str) -> str:
-    return f"{prefix} {text[:1].lower()}{text[1:]}" if prefix else text
+def after_prefix(prefix: str, text: str) -> str:
+    """A caption as it continues a request: "Show me" + "A dog" is scored as "a dog" after "Show me"."""
+    return f"{text[:1].lower()}{text[1:]}" if prefix else text
+
+
+def _stem(word: str) -> str:
+    word = _word(word)
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def place_in_transcript(transcript: str, text: str) -> tuple[str | None, str]:
+    """Find where a caption's words start in the transcript: (words heard before them, caption to score).
+
+    "brown horse standing in a field" and "A horse" give ("brown", "horse"): the caption is
+    scored where the recording says it, not from the recording's first word. Returns
+    (None, text) when no word of the caption, other than articles and request words, was heard.
+    """
+    content = {_stem(word) for word in text.split()} - {_stem(word) for word in REQUEST_WORDS} - {""}
+    heard = transcript.split()
+    for index, word in enumerate(heard):
+        if _stem(word) in content:
+            words = text.split()
+            while words and _word(words[0]) in ARTICLES:
+                words.pop(0)
+            said = " ".join(words)
+            if index > 0:
+                said = said[:1].lower() + said[1:]
+            return " ".join(heard[:index]), said
+    return None, text
 
 
 def _likely_openings(recognizer: SpeechRecognizer, heard: Heard, table: CaptionTable, prefix: str,
@@ -116,7 +145,8 @@ def _likely_openings(recognizer: SpeechRecognizer, heard: Heard, table: CaptionT
     texts = sorted(set(table.texts))
     if not texts or count <= 0:
         return set()
-    scores = recognizer.opening_scores(heard, recognizer.tokenize([with_prefix(prefix, text) for text in texts]))
+    spoken = [f"{prefix} {after_prefix(prefix, text)}" if prefix else text for text in texts]
+    scores = recognizer.opening_scores(heard, recognizer.tokenize(spoken))
     return {texts[i] for i in np.argsort(-scores)[:count]}
 
 
@@ -140,7 +170,11 @@ def rescore(recognizer: SpeechRecognizer, heard: Heard, table: CaptionTable, can
         return []
 
     texts = sorted({table.texts[row] for row in rows})
-    logprob = dict(zip(texts, recognizer.score_texts(heard, [with_prefix(prefix, text) for text in texts])))
+    placed = [place_in_transcript(heard.text, text) for text in texts]
+    contexts = [context if context is not None else prefix for context, _ in placed]
+    spoken = [said if context is not None else after_prefix(prefix, text)
+              for (context, said), text in zip(placed, texts)]
+    logprob = dict(zip(texts, recognizer.score_texts(heard, spoken, contexts)))
 
     item_ids = [table.item_ids[row] for row in rows]
     similarity = cosines(item_ids)
