@@ -132,7 +132,15 @@ def _open_service(args: argparse.Namespace):
     return SearchService.open(_settings(args), progress=True)
 
 
+def _check_input_file(path: Path | None, what: str) -> None:
+    """Fail before the models load (seconds) when the query file is missing."""
+    if path is not None and not path.is_file():
+        raise SearchError(f"The {what} file does not exist or is not a regular file.")
+
+
 def run_query(args: argparse.Namespace) -> int:
+    _check_input_file(args.audio, "audio")
+    _check_input_file(args.image, "image")
     service = _open_service(args)
     if args.audio is not None:
         result = service.query_audio(args.audio, kind=args.kind or "image", top_k=args.top_k)
@@ -170,6 +178,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"{summary['queries']} queries, engine {summary['engine']}, kind {summary['kind']}")
     for key in ("recall@1", "recall@5", "recall@10", "mean_rank", "errors"):
         print(f"  {key:<10} {summary[key]}")
+    misses = [entry for entry in summary["per_query"] if entry["rank"] is None or entry["rank"] > 5]
+    if misses:
+        print("queries without a relevant item in the top 5 (rank, query, heard or error, top 3):")
+    for entry in misses:
+        said = entry["error"] or entry["heard"] or ""
+        print(f"  {entry['rank'] or '-':>4}  {entry['query']}  | {said} | {', '.join(entry['top'][:3])}")
     return 0
 
 

@@ -61,7 +61,9 @@ class Settings:
     # EfficientNet-Lite0 state dict; None means the packaged ImageNet weights.
     vision_weights: Path | None = None
     # Seconds of a voice query that are transcribed and embedded; the rest is ignored.
-    max_audio_seconds: float = 30.0
+    # Whisper reads 30 s windows and transcribes a window filled to its end badly (an 83 s note
+    # cut at 30 s came back as "This is"), so the default leaves room at the end of the window.
+    max_audio_seconds: float = 25.0
     # Images with more pixels are rejected before their pixels are decoded.
     max_image_pixels: int = 40_000_000
     # Threads torch and CTranslate2 may use for one query.
@@ -79,7 +81,7 @@ class Settings:
             whisper_model=_env_path("SAYSEE_WHISPER_MODEL"),
             text_model=_env_path("SAYSEE_TEXT_MODEL"),
             vision_weights=_env_path("SAYSEE_VISION_WEIGHTS"),
-            max_audio_seconds=_env_float("SAYSEE_MAX_AUDIO_SECONDS", 30.0),
+            max_audio_seconds=_env_float("SAYSEE_MAX_AUDIO_SECONDS", 25.0),
             max_image_pixels=_env_int("SAYSEE_MAX_IMAGE_PIXELS", 40_000_000),
             threads=_env_int("SAYSEE_THREADS", max(1, min(4, os.cpu_count() or 1))),
         )

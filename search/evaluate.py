@@ -81,6 +81,9 @@ def query_type(query: str) -> str:
 
 
 def run_query(service, query: str, kind: str, depth: int) -> QueryResult:
+    suffix = Path(query).suffix.lower()
+    if suffix in AUDIO_SUFFIXES | IMAGE_SUFFIXES and not Path(query).is_file():
+        raise QuerySetError(f"The query file {query} does not exist.")
     kind_of_query = query_type(query)
     if kind_of_query == "audio":
         return service.query_audio(query, kind=kind, top_k=depth)

@@ -68,7 +68,7 @@ def ingest(
     """Add new sources to `collection` and encode them into every needed (kind, space)."""
     started = time.perf_counter()
     report = IngestReport()
-    fresh = _new_sources(collection, sources, report)
+    fresh, repeats = _new_sources(collection, sources, report)
 
     images = [(source, digest) for source, digest in fresh if source.kind == "image"]
     speech = [(source, digest) for source, digest in fresh if source.kind == "speech"]
@@ -77,6 +77,7 @@ def ingest(
     _ingest_speech(collection, speech, report, progress, transcribe=("speech", "text") in needed)
 
     report.skipped.extend(collection.ensure_vectors(needed, progress=progress))
+    _settle_repeats(collection, repeats, report)
     report.seconds = time.perf_counter() - started
     logger.info(
         "ingested into %s: %d pictures, %d spoken captions, %d duplicates, %d skipped in %.1f s",
@@ -86,9 +87,11 @@ def ingest(
     return report
 
 
-def _new_sources(collection: Collection, sources: list[Source], report: IngestReport) -> list[tuple[Source, str]]:
+def _new_sources(collection: Collection, sources: list[Source], report: IngestReport):
+    """Split sources into new ones and repeats of a file earlier in the same list (same content)."""
     known = collection.store.known_hashes(collection.name)
-    fresh = []
+    first_with: dict[str, str] = {}
+    fresh, repeats = [], []
     for source in sources:
         try:
             digest = content_hash(source.path)
@@ -97,10 +100,24 @@ def _new_sources(collection: Collection, sources: list[Source], report: IngestRe
             continue
         if digest in known:
             report.duplicates += 1
-            continue
-        known.add(digest)
-        fresh.append((source, digest))
-    return fresh
+        elif digest in first_with:
+            repeats.append((source, digest, first_with[digest]))
+        else:
+            first_with[digest] = str(source.path)
+            fresh.append((source, digest))
+    return fresh, repeats
+
+
+def _settle_repeats(collection: Collection, repeats, report: IngestReport) -> None:
+    """Count a repeat as a duplicate when its first copy was added, else report it skipped too."""
+    if not repeats:
+        return
+    stored = collection.store.known_hashes(collection.name)
+    for source, digest, first in repeats:
+        if digest in stored:
+            report.duplicates += 1
+        else:
+            report.skipped.append((str(source.path), f"it has the same content as {first}, which was skipped"))
 
 
 def _ingest_images(collection, images, report, progress, batch_size, needs_visual) -> None:

@@ -110,6 +110,7 @@ class Heard:
         return not (self.no_speech_prob > _NO_SPEECH_PROB and self.avg_logprob < _LOW_LOGPROB)
 
 
+_MAX_SPEECH_SECONDS = 28.0
 # Whisper reads 30 s windows of 3000 mel frames, and its encoder makes one frame per two mel frames.
 _WINDOW_FRAMES = 3000
 # Encoder frames kept after the end of the speech when texts are scored. Cross-attention over the
@@ -138,13 +139,15 @@ class SpeechRecognizer:
         )
 
     def listen(self, samples: np.ndarray, hypotheses: int = 3, beam_size: int = 5) -> Heard:
-        """Transcribe the first 30 s of 16 kHz mono samples, keeping the `hypotheses` best transcripts.
+        """Transcribe up to 28 s of 16 kHz mono samples, keeping the `hypotheses` best transcripts.
 
-        NOTE: audio after the first 30 s window is not transcribed; queries are cut to
-        SAYSEE_MAX_AUDIO_SECONDS (30 s by default) before they reach the recogniser.
+        NOTE: audio after 28 s is not transcribed, because a 30 s window filled to its end
+        comes back as a few words. Queries are cut to SAYSEE_MAX_AUDIO_SECONDS (25 s by
+        default) before they reach the recogniser, so only a larger setting meets this cut.
         """
         import ctranslate2
 
+        samples = samples[: int(_MAX_SPEECH_SECONDS * 16000)]
         features = self._whisper.feature_extractor(samples.astype(np.float32, copy=False))
         num_frames = min(features.shape[1], _WINDOW_FRAMES)
         window = np.zeros((1, features.shape[0], _WINDOW_FRAMES), dtype=np.float32)
