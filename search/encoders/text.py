@@ -30,6 +30,10 @@ class TextEncoder:
 
     def __init__(self, model_dir: Path) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # The weight-loading progress bar would clutter the CLI's stderr on every command.
+        transformers_logging.disable_progress_bar()
 
         if not (model_dir / "modules.json").is_file() and not (model_dir / "config.json").is_file():
             raise ConfigurationError(
