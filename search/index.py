@@ -25,7 +25,8 @@ class VectorIndex:
         if path.exists():
             index = faiss.read_index(str(path))
             if index.d != dim:
-                raise ValueError(f"{path} holds {index.d}-d vectors, the encoder makes {dim}-d ones")
+                raise ValueError(f"{path} contains {index.d}-d vectors, but the encoder makes {dim}-d ones; "
+                                 "delete the file to rebuild it")
             self._index = index
         else:
             self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))

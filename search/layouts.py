@@ -30,7 +30,7 @@ class LayoutError(SearchError):
 
 @dataclass(frozen=True)
 class Source:
-    """A file to ingest as an item, with what the layout says about it."""
+    """A file to ingest as an item, with the caption and pair key its layout gives it."""
 
     path: Path
     kind: str
@@ -94,7 +94,7 @@ def _flickr_root(source: Path) -> Path:
     if source.name == "flickr_audio_8k" and source.is_dir():
         return source
     raise LayoutError(
-        f"{source} holds no flickr_audio_8k folder; expected flickr_audio_8k/<id>/<id>.jpg and <id>_<n>.wav."
+        f"No flickr_audio_8k folder found in {source}; expected flickr_audio_8k/<id>/<id>.jpg and <id>_<n>.wav."
     )
 
 

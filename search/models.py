@@ -1,8 +1,9 @@
 """The set of loaded models an engine uses, each loaded once on first need.
 
 Loading takes seconds (Whisper, the sentence encoder, EfficientNet-Lite0,
-the seed towers), so a process loads each model at most once and only the
-ones its engine needs.
+the seed towers), so a `ModelSet` loads each model on first use and keeps it,
+and an engine touches only the models it needs. Services that share one
+`ModelSet` share its models.
 """
 
 from __future__ import annotations

@@ -70,7 +70,10 @@ def space_signature(models: ModelSet, space: str) -> str:
 
 
 def transcribe_file(models: ModelSet, path: str) -> str:
-    """Transcribe a spoken caption; "" when it holds no speech. Raises SearchError when it cannot be decoded."""
+    """Transcribe a spoken caption, returning "" when it contains no speech.
+
+    Raises SearchError when the file cannot be decoded.
+    """
     from search.audio import decode_audio, is_silent
 
     audio = decode_audio(path, 16000, models.settings.max_audio_seconds)

@@ -286,7 +286,7 @@ def test_flickr_accepts_corpus_folder(flickr_tree: Path, flickr_meta: Path) -> N
 def test_flickr_without_corpus_folder_raises(tmp_path: Path, flickr_meta: Path) -> None:
     write_jpeg(tmp_path / "1022454332_6af2c1449a" / "1022454332_6af2c1449a.jpg")
 
-    with pytest.raises(LayoutError, match="holds no flickr_audio_8k folder"):
+    with pytest.raises(LayoutError, match="No flickr_audio_8k folder found in"):
         flickr_audio_sources(tmp_path, flickr_meta, "test")
 
 

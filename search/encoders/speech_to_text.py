@@ -26,8 +26,8 @@ _MODEL_FILES = ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt")
 
 # A recording whose no-speech probability is above this and whose transcript is
 # unlikely (low average log-probability) counts as holding no speech. Whisper's own
-# long-form decoder uses 0.6 and -1.0 to skip silent 30 s windows; single words under
-# a second ("dog.", 0.56 s) reach 0.7 to 0.8 with the right transcript, so voice queries
+# long-form decoder uses 0.6 and -1.0 to skip silent 30 s windows. Single words under a
+# second ("dog.", 0.56 s) reach 0.7 to 0.8 with the right transcript, so voice queries
 # use a higher bar. Silent recordings are caught before, by their energy.
 _NO_SPEECH_PROB = 0.9
 _LOW_LOGPROB = -1.0
@@ -231,7 +231,7 @@ class SpeechRecognizer:
     def score_texts(self, heard: Heard, texts: list[str], contexts: list[str] | None = None) -> np.ndarray:
         """Mean log-probability of each text's tokens given the recording, by Whisper's decoder.
 
-        A text that the recording says scores near 0; others score far below. With
+        A text spoken in the recording scores near 0; others score far below. With
         `contexts`, each text is scored as the continuation of its context (the words
         heard before it), and only the text's own tokens count in the mean.
         """

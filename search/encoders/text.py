@@ -37,7 +37,7 @@ class TextEncoder:
 
         if not (model_dir / "modules.json").is_file() and not (model_dir / "config.json").is_file():
             raise ConfigurationError(
-                f"The sentence encoder folder {model_dir} holds no sentence-transformers model; "
+                f"No sentence-transformers model found in {model_dir}; "
                 "point SAYSEE_TEXT_MODEL to a folder with modules.json and the model weights."
             )
         self.model_dir = model_dir

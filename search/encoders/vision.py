@@ -28,7 +28,7 @@ _MICRO_BATCH = 8
 
 @dataclass(frozen=True)
 class ImageLabels:
-    """The most probable ImageNet classes of one picture."""
+    """Top ImageNet classes of one picture, with their probabilities."""
 
     names: list[str]
     probs: list[float]

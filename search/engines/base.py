@@ -1,4 +1,4 @@
-"""What every engine provides: the spaces it needs and a ranking per query type."""
+"""Engine interface: the embedding spaces an engine needs and its ranking per query type."""
 
 from __future__ import annotations
 

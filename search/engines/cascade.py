@@ -85,7 +85,12 @@ class CascadeEngine(Engine):
         if key not in self._tables:
             texts = []
             for item in items:
-                fallback = item.transcript if kind == "speech" else (item.labels[0][0] if item.labels else "")
+                if kind == "speech":
+                    fallback = item.transcript
+                elif item.labels:
+                    fallback = item.labels[0][0]
+                else:
+                    fallback = ""
                 texts.append(item.caption or fallback or "")
             self._tables = {key: CaptionTable([item.item_id for item in items], texts)}
         return self._tables[key]

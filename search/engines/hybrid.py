@@ -15,7 +15,7 @@ from search.engines.base import Engine, Ranking, StageTimer
 
 # The usual constant of reciprocal-rank fusion (Cormack et al., 2009).
 RRF_K = 60
-# How deep each engine's ranking goes into the fusion.
+# Number of results from each engine's ranking that enter the fusion.
 DEPTH = 50
 
 

@@ -10,7 +10,7 @@ to the n-best transcripts, and character-trigram overlap with them (which
 catches near-homophones that embed far apart).
 
 The decoder scores a text from the start of the recording, so each caption
-is placed where the recording says it: after the words heard before the
+is placed where it occurs in the recording: after the words heard before the
 caption's first word ("brown" + "horse" for "brown horse standing in a
 field"), or, when none of its words was heard, after the request words
 ("Show me" + "a dog"). Only the caption's own tokens count in its score.
@@ -67,8 +67,8 @@ def request_prefix(hypothesis: str) -> str:
 def spoken_form(text: str) -> str:
     """A caption as someone would ask for it: its first sentence, without quotes or closing punctuation.
 
-    People name the thing ("a stop sign"), not the caption's whole description, and the
-    mean log-probability of a long caption would be dragged down by words that were not said.
+    People name the thing ("a stop sign"), not the caption's whole description. The unspoken
+    words of a long caption would drag its mean log-probability down.
     """
     text = re.sub(r"[“”\"«»]", "", text).strip()
     first = re.split(r"(?<=[.!?…])\s+", text, maxsplit=1)[0]
@@ -109,7 +109,7 @@ class CaptionTable:
 
 
 def after_prefix(prefix: str, text: str) -> str:
-    """A caption as it continues a request: "Show me" + "A dog" is scored as "a dog" after "Show me"."""
+    """Return a caption as it continues a request: after "Show me", "A dog" becomes "a dog"."""
     return f"{text[:1].lower()}{text[1:]}" if prefix else text
 
 
@@ -141,7 +141,7 @@ def place_in_transcript(transcript: str, text: str) -> tuple[str | None, str]:
 
 def _likely_openings(recognizer: SpeechRecognizer, heard: Heard, table: CaptionTable, prefix: str,
                      count: int) -> set[str]:
-    """The `count` distinct texts whose first two tokens the recording makes likeliest."""
+    """Return the `count` distinct texts whose first two tokens the recording makes likeliest."""
     texts = sorted(set(table.texts))
     if not texts or count <= 0:
         return set()
